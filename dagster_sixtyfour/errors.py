@@ -69,8 +69,10 @@ class SixtyfourAPIError(SixtyfourError):
         route: str = "",
         errors: Sequence[Mapping[str, Any]] = (),
         attempts: int = 1,
+        note: str = "",
     ) -> None:
         self.status_code = status_code
+        self.note = note
         self.detail = detail
         self.method = method
         self.route = route
@@ -82,7 +84,10 @@ class SixtyfourAPIError(SixtyfourError):
         where = f"{self.method} {self.route} " if self.route else ""
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
         text = f"{where}failed with HTTP {self.status_code}{tries}: {self.detail}"
-        return f"{text}. {self.hint}" if self.hint else text
+        for extra in (self.note, self.hint):
+            if extra:
+                text = f"{text.rstrip('.')}. {extra}"
+        return text
 
 
 class SixtyfourAuthError(SixtyfourAPIError):
@@ -244,7 +249,7 @@ _STATUS_ERRORS: dict[int, type[SixtyfourAPIError]] = {
 
 
 def error_for_response(
-    response: httpx.Response, *, attempts: int = 1, retry_after: float | None = None
+    response: httpx.Response, *, attempts: int = 1, retry_after: float | None = None, note: str = ""
 ) -> SixtyfourAPIError:
     """Builds the typed error for an error response (the body must have been read)."""
     detail, errors = parse_error_body(response)
@@ -255,6 +260,7 @@ def error_for_response(
         "route": response.request.url.path,
         "errors": errors,
         "attempts": attempts,
+        "note": note,
     }
     if cls is SixtyfourRateLimitError:
         return SixtyfourRateLimitError(status, detail, retry_after=retry_after, **kwargs)
