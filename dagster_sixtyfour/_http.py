@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from dagster_sixtyfour._redact import scrub
 from dagster_sixtyfour._retry import RETRY_STATUSES, TRANSIENT_ERRORS, Backoff, RetrySettings, parse_retry_after
 from dagster_sixtyfour.errors import (
     SixtyfourAPIError,
@@ -174,7 +175,7 @@ def for_start(settings: RetrySettings, poll_timeout: float) -> RetrySettings:
 
 
 def _describe(exc: Exception) -> str:
-    text = str(exc).strip()
+    text = scrub(str(exc)).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -103,3 +103,8 @@ def install_redaction(*secrets: str) -> SecretRedactingFilter:
                 logging.getLogger(name).addFilter(_FILTER)
                 _INSTALLED.add(name)
     return _FILTER
+
+
+def scrub(text: str) -> str:
+    """Returns ``text`` without registered secrets or URL query strings (for error messages)."""
+    return _FILTER.scrub(text)

@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from dagster_sixtyfour._redact import scrub
+
 _EXCERPT = 200
 
 
@@ -253,6 +255,7 @@ def error_for_response(
 ) -> SixtyfourAPIError:
     """Builds the typed error for an error response (the body must have been read)."""
     detail, errors = parse_error_body(response)
+    detail = scrub(detail)  # an API that echoes a key or signed URL back must not leak it through us
     status = response.status_code
     cls = _STATUS_ERRORS.get(status, SixtyfourServerError if status >= 500 else SixtyfourAPIError)
     kwargs: dict[str, Any] = {
