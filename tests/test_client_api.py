@@ -235,7 +235,9 @@ def test_A16_every_error_body_shape_gives_a_readable_message(response: httpx.Res
 
 
 def test_A16_html_502_after_retries_is_a_readable_server_error(clock: FakeClock) -> None:
-    script = Script(httpx.Response(502, text="<html><h1>502 Bad Gateway</h1></html>", headers={"content-type": "text/html"}))
+    script = Script(
+        httpx.Response(502, text="<html><h1>502 Bad Gateway</h1></html>", headers={"content-type": "text/html"})
+    )
     client = make_client(clock, handler=script)
     with pytest.raises(SixtyfourServerError, match="502 Bad Gateway"):
         client.get_status("t-1")

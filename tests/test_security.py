@@ -80,7 +80,9 @@ def test_S2_envvar_key_is_resolved_at_runtime_and_not_shown(monkeypatch: pytest.
     assert API_KEY not in repr(resource) and API_KEY not in seen[0]
 
 
-def test_S3_signed_url_token_never_logged(clock: FakeClock, debug_logs: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_S3_signed_url_token_never_logged(
+    clock: FakeClock, debug_logs: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     files = Script(httpx.Response(200, content=b"full_name\nAda\n"))
     client = make_client(clock, handler=Script(_link()), download_handler=files)
     client.download_csv("rh_1", tmp_path / "x.csv")
