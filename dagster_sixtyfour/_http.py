@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -42,7 +43,7 @@ class CallPolicy:
     """
 
     idempotent: bool = True
-    rate_limit_retries: int | None = 4
+    rate_limit_retries: int | None = 8
     settings: RetrySettings | None = None
 
 
@@ -56,7 +57,7 @@ class Requester:
         self,
         http: httpx.Client,
         settings: RetrySettings,
-        backoff: Backoff,
+        rng: random.Random,
         *,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
@@ -64,7 +65,7 @@ class Requester:
     ) -> None:
         self.http = http
         self.settings = settings
-        self.backoff = backoff
+        self.rng = rng
         self.clock = clock
         self.sleep = sleep
         self.wall_clock = wall_clock
@@ -87,6 +88,7 @@ class Requester:
             SixtyfourMalformedResponseError: when 2xx bodies stay unparsable.
         """
         settings = policy.settings or self.settings
+        backoff = Backoff(settings, self.rng)
         rate_budget = policy.rate_limit_retries if policy.rate_limit_retries is not None else 1_000_000
         started = self.clock()
         attempt = failures = limited = malformed = 0
@@ -98,7 +100,7 @@ class Requester:
             except TRANSIENT_ERRORS as exc:
                 failures += 1
                 repeatable = policy.idempotent or isinstance(exc, _NOT_SENT)
-                wait = self.backoff.exponential(failures)
+                wait = backoff.exponential(failures)
                 if not repeatable or failures > settings.max_retries or self._past(started, wait, settings):
                     raise self._transport_error(method, path, exc, attempt) from None
                 self._pause(f"{method} {path} failed ({_describe(exc)})", attempt, wait)
@@ -112,7 +114,7 @@ class Requester:
                     return data
                 except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
                     malformed += 1
-                    wait = self.backoff.exponential(malformed)
+                    wait = backoff.exponential(malformed)
                     if (
                         not policy.idempotent
                         or malformed >= settings.max_malformed
@@ -135,12 +137,12 @@ class Requester:
                 limited += 1
                 if asked is not None and asked > settings.max_retry_after:
                     raise _too_long(response, attempt, asked, settings.max_retry_after)
-                wait = self.backoff.with_jitter(asked) if asked is not None else self.backoff.rate_limited(limited)
+                wait = backoff.with_jitter(asked) if asked is not None else backoff.rate_limited(limited)
                 exhausted = limited > rate_budget
             else:
                 failures += 1
                 asked = min(asked, settings.max_retry_after) if asked is not None else None
-                wait = self.backoff.with_jitter(asked) if asked is not None else self.backoff.exponential(failures)
+                wait = backoff.with_jitter(asked) if asked is not None else backoff.exponential(failures)
                 exhausted = failures > settings.max_retries
             if exhausted or self._past(started, wait, settings):
                 raise error_for_response(response, attempts=attempt, retry_after=asked)

@@ -20,7 +20,7 @@ import httpx
 from dagster_sixtyfour._download import DownloadFailed, check_download_url, is_loopback_host, stream_to_file
 from dagster_sixtyfour._http import CallPolicy, Requester, for_start
 from dagster_sixtyfour._redact import install_redaction
-from dagster_sixtyfour._retry import Backoff, RetrySettings
+from dagster_sixtyfour._retry import RetrySettings
 from dagster_sixtyfour.errors import (
     SixtyfourAPIError,
     SixtyfourConfigError,
@@ -134,7 +134,7 @@ class SixtyfourClient:
         self._requester = Requester(
             http,
             settings,
-            Backoff(settings, self._rng),
+            self._rng,
             clock=clock,
             sleep=sleep,
             wall_clock=wall_clock,

@@ -268,3 +268,11 @@ def error_for_response(
     if cls is SixtyfourRateLimitError:
         return SixtyfourRateLimitError(status, detail, retry_after=retry_after, **kwargs)
     return cls(status, detail, **kwargs)
+
+
+class LeadStoreError(SixtyfourError):
+    """A lead-table operation in DuckDB failed; the transaction was rolled back and the tables are unchanged."""
+
+
+class LeadStoreLockedError(LeadStoreError):
+    """The DuckDB file stayed locked by another process or connection past ``lock_timeout``."""
