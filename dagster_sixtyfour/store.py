@@ -1,0 +1,349 @@
+"""``LeadStore``: deduplicated lead tables in DuckDB, with lineage, history and quarantine.
+
+One search is merged in ONE explicit transaction: its rows are staged, recorded in ``search_results``
+(lineage) and ``rejected_rows`` (no usable key), deduplicated (last occurrence wins), and merged into
+``people`` or ``companies``; a person's changed title, company, location or seniority opens a new
+``people_history`` version. Either all of it is committed or none of it. Merging the same search task again
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any, cast
+
+import duckdb
+import polars as pl
+
+from dagster_sixtyfour._sql import quote_identifier, render, statements
+from dagster_sixtyfour.errors import LeadStoreError, LeadStoreLockedError, SixtyfourConfigError
+from dagster_sixtyfour.frames import COMPANY_SCHEMA, PEOPLE_SCHEMA
+
+logger = logging.getLogger("dagster_sixtyfour")
+
+LEAD_TABLES = {"people": "people", "company": "companies"}
+_MERGE_FILES = {"people": "merge_people.sql", "company": "merge_companies.sql"}
+_LOCK_HINT = (
+    "Another process or connection holds this DuckDB file. Serialize writers: give the assets a Dagster pool "
+    "with a limit of 1 per database file (pool='duckdb:<file>'), or run one job at a time."
+)
+
+
+@dataclass(frozen=True)
+class SearchRecord:
+    """What the store records about one search task (the ``searches`` table).
+
+    Attributes:
+        task_id: The deep-search task; the unit of idempotence (merging the same task twice is a no-op).
+        mode: ``"people"`` or ``"company"``.
+        query: The natural-language query.
+        spec_name: The name of the search spec (asset), used by the ``new_leads`` view.
+    """
+
+    task_id: str
+    mode: str
+    query: str | None = None
+    search_id: str | None = None
+    client_search_id: str | None = None
+    spec_name: str | None = None
+    output_mode: str | None = None
+    status: str | None = "completed"
+    run_id: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What one merge did.
+
+    Attributes:
+        fetched: Rows received for the search.
+        inserted: Keys new to the lead table.
+        updated: Keys whose attributes changed.
+        unchanged: Keys seen again with the same attributes.
+        rejected: Rows with no usable key (kept in ``rejected_rows``).
+        duplicates: Rows folded into another row of the same key within the search.
+        already_merged: The task had been merged before; nothing was written.
+    """
+
+    fetched: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    duplicates: int = 0
+    already_merged: bool = False
+
+    def as_metadata(self) -> dict[str, int]:
+        """The counts as a flat dict (for Dagster metadata)."""
+        return {
+            "fetched": self.fetched,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+        }
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LeadStore:
+    """Deduplicated lead tables in one DuckDB file.
+
+    Args:
+        database: A DuckDB file path, or a ``dagster_duckdb.DuckDBResource``.
+        schema: The schema holding the tables (validated: letters, digits, underscores).
+        lock_timeout: Seconds to wait for a locked database file before failing.
+        now: Current time for ``seen_at`` when a search has no completion time.
+        before_commit: Called with the connection just before COMMIT (fault injection in tests).
+
+    Example:
+        .. code-block:: python
+
+            from dagster_sixtyfour.frames import rows_to_frame
+            from dagster_sixtyfour.store import LeadStore, SearchRecord
+
+            store = LeadStore("leads.duckdb")
+            counts = store.merge(
+                SearchRecord(task_id="t-1", mode="people", query="CFOs in Berlin"),
+                [rows_to_frame(rows, "people")],
+            )
+            print(counts.inserted, store.query("SELECT count(*) AS n FROM sixtyfour.people"))
+    """
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str] | Any,
+        *,
+        schema: str = "sixtyfour",
+        lock_timeout: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utc_now,
+        before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ) -> None:
+        self.schema = schema
+        self._quoted = quote_identifier(schema)
+        if isinstance(database, str | os.PathLike):
+            self.database: str = os.fspath(database)
+            self._resource = None
+        elif hasattr(database, "get_connection") and hasattr(database, "database"):
+            self.database, self._resource = str(database.database), database
+        else:
+            raise SixtyfourConfigError("database must be a file path or a dagster_duckdb.DuckDBResource")
+        self.lock_timeout = lock_timeout
+        self._clock, self._sleep, self._now = clock, sleep, now
+        self._before_commit = before_commit
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"LeadStore(database={self.database!r}, schema={self.schema!r})"
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Opens a connection (waiting up to ``lock_timeout`` for a locked file) and closes it afterwards."""
+        if self._resource is not None and not read_only:
+            with self._translate_lock(), self._resource.get_connection() as con:
+                yield con
+            return
+        con = self._open(read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        deadline = self._clock() + self.lock_timeout
+        delay = 0.1
+        while True:
+            with self._translate_lock(final=False):
+                try:
+                    return duckdb.connect(self.database, read_only=read_only)
+                except duckdb.IOException as exc:
+                    if "lock" not in str(exc).lower() or self._clock() + delay > deadline:
+                        raise
+                    logger.warning("DuckDB file %s is locked; retrying in %.1fs", self.database, delay)
+            self._sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    @contextmanager
+    def _translate_lock(self, final: bool = True) -> Iterator[None]:
+        try:
+            yield
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise LeadStoreLockedError(
+                    f"Could not open {self.database} within {self.lock_timeout:.0f}s. DuckDB said: {exc}. {_LOCK_HINT}"
+                ) from exc
+            raise
+        except duckdb.ConnectionException as exc:
+            if "different configuration" in str(exc):
+                raise LeadStoreError(
+                    f"{self.database} is already open in this process with other settings ({exc}). "
+                    "Open each DuckDB file with one configuration (e.g. only through one DuckDBResource)."
+                ) from exc
+            raise
+
+    def ensure_schema(self) -> None:
+        """Creates the schema, tables and views if missing, and adds columns a newer version introduced."""
+        with self.connect() as con:
+            self._ensure(con)
+
+    def _ensure(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._ready:
+            return
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(render("schema.sql", self.schema))
+            for table, columns in _expected_columns().items():
+                present = {
+                    row[0]
+                    for row in con.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                        [self.schema, table],
+                    ).fetchall()
+                }
+                for column, dtype in columns.items():
+                    if column not in present:  # evolve: add, never drop or narrow
+                        con.execute(
+                            f"ALTER TABLE {self._quoted}.{quote_identifier(table)} "
+                            f"ADD COLUMN {quote_identifier(column)} {dtype}"
+                        )
+            con.execute(render("views.sql", self.schema))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self._ready = True
+
+    def merge(
+        self, search: SearchRecord, frames: Iterable[pl.DataFrame], *, seen_at: datetime | None = None
+    ) -> MergeCounts:
+        """Merges one search's frames into the lead tables in one transaction.
+
+        Args:
+            search: The search the rows came from.
+            frames: Frames from :mod:`dagster_sixtyfour.frames` for ``search.mode`` (any number of batches).
+            seen_at: When the rows were observed (default: the search's completion time, else now).
+
+        Returns:
+            The counts of the merge. A task merged before returns ``already_merged=True`` and writes nothing.
+
+        Raises:
+            LeadStoreLockedError: the file stayed locked past ``lock_timeout``.
+            LeadStoreError: the merge failed and was rolled back.
+        """
+        if search.mode not in LEAD_TABLES:
+            raise SixtyfourConfigError(f"mode must be 'people' or 'company', got {search.mode!r}")
+        when = seen_at or search.completed_at or self._now()
+        params = {"task_id": search.task_id, "seen_at": when, "mode": search.mode}
+        with self.connect() as con:
+            self._ensure(con)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                counts = self._merge(con, search, frames, params)
+                if self._before_commit is not None:
+                    self._before_commit(con)
+                con.execute("COMMIT")
+            except BaseException as exc:
+                con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    raise LeadStoreError(
+                        f"Merging task {search.task_id} into {self.schema}.{LEAD_TABLES[search.mode]} failed and was "
+                        f"rolled back: {exc}"
+                    ) from exc
+                raise
+        logger.info("Merged task %s into %s.%s: %s", search.task_id, self.schema, LEAD_TABLES[search.mode], counts)
+        return counts
+
+    def _merge(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        search: SearchRecord,
+        frames: Iterable[pl.DataFrame],
+        params: Mapping[str, Any],
+    ) -> MergeCounts:
+        done = con.execute(
+            f"SELECT rows_fetched, rejected, inserted + updated + unchanged FROM {self._quoted}.searches "
+            "WHERE task_id = ?",
+            [search.task_id],
+        ).fetchone()
+        if done is not None:
+            fetched, rejected, keys = (int(v) for v in done)
+            return MergeCounts(fetched, 0, 0, keys, rejected, fetched - rejected - keys, already_merged=True)
+        staged = pl.DataFrame(schema=PEOPLE_SCHEMA if search.mode == "people" else COMPANY_SCHEMA)
+        con.register("staged_schema", staged.to_arrow())
+        con.execute("CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT * FROM staged_schema")
+        con.unregister("staged_schema")
+        for frame in frames:
+            con.register("incoming", frame.select(staged.columns).to_arrow())
+            con.execute("INSERT INTO staged_rows SELECT * FROM incoming")
+            con.unregister("incoming")
+        key = "lead_key" if search.mode == "people" else "company_key"
+        fetched, rejected = _one(con, f"SELECT count(*), count(*) FILTER (WHERE {key} IS NULL) FROM staged_rows")
+        inserted = updated = unchanged = 0
+        for name, sql in statements(_MERGE_FILES[search.mode], self.schema).items():
+            used = {k: v for k, v in params.items() if f"${k}" in sql}
+            result = con.execute(sql, used)
+            if name == "counts":
+                inserted, updated, unchanged = (int(v) for v in result.fetchone() or (0, 0, 0))
+        batch = _one(con, "SELECT count(*) FROM batch")[0]
+        con.execute("DROP TABLE IF EXISTS batch")
+        con.execute("DROP TABLE IF EXISTS staged_rows")
+        counts = MergeCounts(fetched, inserted, updated, unchanged, rejected, duplicates=fetched - rejected - batch)
+        self._record(con, search, counts, params["seen_at"])
+        return counts
+
+    def _record(self, con: duckdb.DuckDBPyConnection, s: SearchRecord, c: MergeCounts, when: datetime) -> None:
+        con.execute(  # the schema is a validated, quoted identifier; every value is bound
+            f"INSERT INTO {self._quoted}.searches (task_id, search_id, client_search_id, spec_name, query, mode, "
+            "output_mode, status, run_id, started_at, completed_at, merged_at, rows_fetched, inserted, updated, "
+            "unchanged, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                s.task_id, s.search_id, s.client_search_id, s.spec_name, s.query, s.mode, s.output_mode, s.status,
+                s.run_id, s.started_at, s.completed_at, when, c.fetched, c.inserted, c.updated, c.unchanged,
+                c.rejected,
+            ],
+        )  # fmt: skip
+
+    def query(self, sql: str, params: list[Any] | Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """Runs a read query on a read-only connection and returns a polars frame."""
+        with self.connect(read_only=True) as con:
+            return cast(pl.DataFrame, con.sql(sql, params=params).pl())
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, ...]:
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return tuple(int(v) for v in row)
+
+
+@cache
+def _expected_columns() -> dict[str, dict[str, str]]:
+    """Columns and types of every table as ``schema.sql`` defines them (read from a scratch database)."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(render("schema.sql", "expected"))
+        out: dict[str, dict[str, str]] = {}
+        for table, column, dtype in con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'expected' ORDER BY table_name, ordinal_position"
+        ).fetchall():
+            out.setdefault(table, {})[column] = dtype
+        return out
+    finally:
+        con.close()
