@@ -384,6 +384,18 @@ def row(spec: SearchSpec, i: int) -> dict[str, Any]:
     return _people_row(spec, i)[0] if spec.mode == "people" else _company_row(spec, i)
 
 
+def served_people_ids(spec: SearchSpec) -> set[str]:
+    """The truth of identity: the canonical public ids of the people rows of ``spec`` that carry a usable id.
+
+    Computed from the synthetic pool, not by parsing the rows, so tests can check the connector's keys.
+    """
+    ids: set[str] = set()
+    for i in range(spec.n):
+        if _frac(_h(spec.seed, "row", spec.mode, spec.query, i), 0) >= 0.03:
+            ids.add(person(spec.seed, spec.population, pick(spec, i), spec.epoch).public_id)
+    return ids
+
+
 def rows(spec: SearchSpec, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
     """Rows ``start``..``stop`` (exclusive, default ``spec.n``) of a search.
 

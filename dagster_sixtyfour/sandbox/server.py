@@ -433,6 +433,17 @@ class SandboxServer:
             raise KeyError(search_id) from None
         return data.rows(spec)
 
+    def served_people_ids(self, search_id: str) -> set[str]:
+        """The truth of identity: distinct canonical LinkedIn public ids among the usable people rows served.
+
+        Args:
+            search_id: A saved-search id of a people search.
+
+        Returns:
+            The public ids (NFC, lower-case).
+        """
+        return data.served_people_ids(self.state.saved_spec(search_id))
+
     def task(self, task_id: str) -> dict[str, Any]:
         """A snapshot of a task: status, polls, client ``search_id``, saved ``search_id``, handle, query...
 
