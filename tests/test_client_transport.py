@@ -162,3 +162,35 @@ def test_T9_pool_timeout_is_local_and_transient(clock: FakeClock) -> None:
     exhausted = make_client(clock, handler=Script(httpx.PoolTimeout("no connection available")))
     with pytest.raises(SixtyfourTransportError, match="local HTTP pool"):
         exhausted.get_status("t-1")
+
+
+def test_T4_csv_download_broken_mid_body_remints_and_leaves_a_complete_file(clock: FakeClock, tmp_path: Path) -> None:
+    class Broken(httpx.SyncByteStream):
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            yield b"full_name,title\nAda,CTO\n"
+            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+    links = iter(range(100))
+    api = Script(
+        lambda request: ok({"url": f"https://storage.example.com/x.csv?sig={next(links)}", "bucket": "b", "path": "x"})
+    )
+    files = Script(
+        lambda request: httpx.Response(200, stream=Broken()),
+        httpx.Response(200, content=b"full_name,title\nAda,CTO\nGrace,CEO\n"),
+    )
+    client = make_client(clock, handler=api, download_handler=files)
+    dest = tmp_path / "out.csv"
+    assert client.download_csv("rh_1", dest) == dest
+    assert dest.read_bytes() == b"full_name,title\nAda,CTO\nGrace,CEO\n"
+    assert [r.url.params["sig"] for r in files.requests] == ["0", "1"]  # a fresh URL for the second try
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_T4_csv_download_that_keeps_breaking_gives_up_and_cleans_up(clock: FakeClock, tmp_path: Path) -> None:
+    api = Script(ok({"url": "https://storage.example.com/x.csv?sig=1", "bucket": "b", "path": "x"}))
+    files = Script(httpx.RemoteProtocolError("peer closed connection"))
+    client = make_client(clock, handler=api, download_handler=files)
+    with pytest.raises(SixtyfourDownloadError, match="could not be downloaded"):
+        client.download_csv("rh_1", tmp_path / "out.csv")
+    assert len(files.requests) == 3
+    assert list(tmp_path.iterdir()) == []
