@@ -6,8 +6,10 @@ unknown keys are ignored, missing optional keys become ``None``.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -197,3 +199,80 @@ class SearchOutcome:
     rows: Sequence[dict[str, Any]] | None = None
     csv_path: Path | None = None
     pages: int = 0
+
+
+_SEARCH_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class SixtyfourSearch:
+    """A declared search: what to ask Sixtyfour, and how its asset runs.
+
+    Attributes:
+        name: Asset name, ``sixtyfour/search/<name>``: lower-case letters, digits and underscores.
+        query: Natural-language query. May contain ``{partition}``, filled from the partition key.
+        mode: ``"people"`` or ``"company"``.
+        max_results: Cap on rows (the API rejects more than the key's ceiling; nothing is clamped).
+        output_mode: ``"query_only"`` (JSON pages), ``"csv"`` (CSV export) or ``None`` (by size).
+        tags: Extra asset tags.
+        description: Asset description (default: the query).
+        cron: A cron schedule for this search, or ``None``.
+
+    Example:
+        .. code-block:: python
+
+            from dagster_sixtyfour import SixtyfourSearch
+
+            cfos = SixtyfourSearch(name="berlin_cfos", query="CFOs at fintechs in Berlin", max_results=200,
+                                   cron="0 6 * * 1")
+    """
+
+    name: str
+    query: str
+    mode: str = "people"
+    max_results: int = 1000
+    output_mode: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    description: str | None = None
+    cron: str | None = None
+
+    def __post_init__(self) -> None:
+        from dagster_sixtyfour.errors import SixtyfourConfigError
+
+        if not isinstance(self.name, str) or not _SEARCH_NAME.match(self.name):
+            raise SixtyfourConfigError(
+                f"Search name {self.name!r} must be lower-case letters, digits and underscores, starting with a letter"
+            )
+        if not isinstance(self.query, str) or not self.query.strip():
+            raise SixtyfourConfigError(f"Search {self.name!r} has an empty query")
+        if self.mode not in MODES:
+            raise SixtyfourConfigError(f"Search {self.name!r}: mode must be one of {MODES}, got {self.mode!r}")
+        if self.output_mode is not None and self.output_mode not in OUTPUT_MODES:
+            raise SixtyfourConfigError(f"Search {self.name!r}: output_mode must be one of {OUTPUT_MODES} or None")
+        if isinstance(self.max_results, bool) or not isinstance(self.max_results, int) or self.max_results < 1:
+            raise SixtyfourConfigError(f"Search {self.name!r}: max_results must be a positive integer")
+        object.__setattr__(self, "tags", dict(self.tags))
+
+    def to_json(self) -> str:
+        """The search as JSON (stored in asset metadata)."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SixtyfourSearch:
+        """The search from :meth:`to_json`."""
+        return cls(**json.loads(text))
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the query has a ``{partition}`` placeholder."""
+        return "{partition}" in self.query
+
+    def query_for(self, partition_key: str | None) -> str:
+        """The query with ``{partition}`` filled in (only that placeholder; other braces stay as they are)."""
+        if self.partitioned:
+            if not partition_key:
+                from dagster_sixtyfour.errors import SixtyfourConfigError
+
+                raise SixtyfourConfigError(f"Search {self.name!r} has a {{partition}} placeholder but no partition key")
+            return self.query.replace("{partition}", partition_key)
+        return self.query

@@ -1,7 +1,7 @@
 """Server-side state of the sandbox: tasks, saved searches, cursors, export handles, signed-URL tokens, stats.
 
 Everything is guarded by one lock. Handlers in ``server.py`` validate requests, then call these methods, which
-return JSON-ready dicts or raise :class:`ApiError`. Randomness comes from generators seeded by the server seed.
+return JSON-ready dicts or raise :class:`ApiError`. Fault randomness comes from a generator seeded by the server seed; ids are random.
 """
 
 from __future__ import annotations
@@ -144,7 +144,9 @@ class SandboxState:
         self.lock = threading.RLock()
         self.stats = SandboxStats()
         self._rng = random.Random(f"faults-{seed}")
-        self._ids = random.Random(f"ids-{seed}")
+        # Ids (tasks, searches, cursors, tokens) are random, not seeded: two sandboxes started with one seed (one
+        # per Dagster step process) must never hand out the same task id. Rows stay deterministic per seed.
+        self._ids = random.SystemRandom()
         self._5xx_cycle = 0
         self.tasks: dict[str, Task] = {}
         self._by_client_id: dict[str, str] = {}
