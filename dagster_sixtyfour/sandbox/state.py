@@ -1,7 +1,8 @@
 """Server-side state of the sandbox: tasks, saved searches, cursors, export handles, signed-URL tokens, stats.
 
 Everything is guarded by one lock. Handlers in ``server.py`` validate requests, then call these methods, which
-return JSON-ready dicts or raise :class:`ApiError`. Fault randomness comes from a generator seeded by the server seed; ids are random.
+return JSON-ready dicts or raise :class:`ApiError`. Fault randomness comes from a generator seeded by the
+server seed; ids are random.
 """
 
 from __future__ import annotations
