@@ -39,7 +39,12 @@ def client_search_id(asset_key: dg.AssetKey, partition_key: str | None, run: Any
     gives a new id. Runs launched by a schedule share the id of their tick.
     """
     tags = getattr(run, "tags", {}) or {}
-    origin = tags.get("dagster/scheduled_execution_time") or getattr(run, "root_run_id", None) or run.run_id
+    origin = (
+        tags.get("dagster/scheduled_execution_time")
+        or getattr(run, "root_run_id", None)
+        or tags.get("dagster/root_run_id")
+        or run.run_id
+    )
     raw = "\x1f".join([asset_key.to_user_string(), partition_key or "", str(origin)])
     return "dg-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
