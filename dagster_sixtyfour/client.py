@@ -6,7 +6,6 @@ This module imports nothing from Dagster, so scripts and other orchestrators can
 from __future__ import annotations
 
 import logging
-import math
 import random
 import tempfile
 import time
@@ -19,6 +18,7 @@ import httpx
 
 from dagster_sixtyfour._download import DownloadFailed, check_download_url, is_loopback_host, stream_to_file
 from dagster_sixtyfour._http import CallPolicy, Requester, for_start
+from dagster_sixtyfour._paging import paginate
 from dagster_sixtyfour._redact import install_redaction
 from dagster_sixtyfour._retry import RetrySettings
 from dagster_sixtyfour.errors import (
@@ -46,8 +46,6 @@ logger = logging.getLogger("dagster_sixtyfour")
 DEFAULT_BASE_URL = "https://api.sixtyfour.ai"
 #: Above this many requested rows a search defaults to the CSV export flow; at or below it, to JSON pages.
 CSV_THRESHOLD = 2000
-MAX_CURSOR_RESTARTS = 3
-MAX_EMPTY_PAGES = 25
 MAX_DOWNLOAD_MINTS = 3
 _STATUS_PATHS = ("/search/status/{}", "/search/deep-search-status/{}")
 
@@ -300,67 +298,7 @@ class SixtyfourClient:
         first: dict[str, Any] = {"search_id": search_id, "mode": mode, "page_size": size}
         if max_results is not None:
             first["max_results"] = max_results
-        cap = max_results or 5000
-        page_limit = 3 * math.ceil(cap / size) + 10
-        delivered = restarts = pages = 0
-        while True:
-            skip, cursor, seen = delivered, None, set[str]()
-            try:
-                while True:
-                    body = {"cursor": cursor} if cursor else first
-                    data = self._requester.call("POST", "/search/query", body=body)
-                    page, skip = self._page(data, pages + 1, skip)
-                    pages += 1
-                    delivered += len(page.rows)
-                    if page.rows or not page.has_more:
-                        yield page
-                    self._check_progress(page, pages, page_limit, seen)
-                    if not page.has_more or not page.next_cursor:
-                        return
-                    cursor = page.next_cursor
-            except SixtyfourAPIError as err:
-                if not cursor or not _cursor_expired(err):
-                    raise
-                restarts += 1
-                if restarts > MAX_CURSOR_RESTARTS:
-                    raise SixtyfourPaginationError(
-                        f"Cursor of search {search_id} expired {restarts} times after {delivered} rows; "
-                        "giving up (drain pages faster or lower page waits)"
-                    ) from None
-                logger.warning("Cursor expired after %d rows; restarting search %s from the top", delivered, search_id)
-
-    def _page(self, data: dict[str, Any], number: int, skip: int) -> tuple[Page, int]:
-        results = data.get("results")
-        if results is None:
-            results = []
-        if not isinstance(results, list):
-            raise SixtyfourPaginationError(f"Page {number} has no list of 'results'")
-        rows = tuple(r for r in results if isinstance(r, dict))
-        dropped = min(skip, len(rows))
-        page = Page(
-            rows=rows[dropped:],
-            number=number,
-            has_more=bool(data.get("has_more", False)),
-            next_cursor=data.get("next_cursor") or None,
-            total_results=_int(data.get("total_results")),
-            total_available=_int(data.get("total_available")),
-            search_id=data.get("search_id"),
-            cursor_expires_in_seconds=_int(data.get("cursor_expires_in_seconds")),
-        )
-        return page, skip - dropped
-
-    @staticmethod
-    def _check_progress(page: Page, pages: int, limit: int, seen: set[str]) -> None:
-        if page.has_more and not page.next_cursor:
-            raise SixtyfourPaginationError(
-                f"Page {pages} says has_more but carries no next_cursor: pagination ended early"
-            )
-        if page.next_cursor in seen:
-            raise SixtyfourPaginationError(f"Page {pages} returned a cursor already seen: pagination looped")
-        if page.next_cursor:
-            seen.add(page.next_cursor)
-        if pages > limit:
-            raise SixtyfourPaginationError(f"More than {limit} pages for this row cap: pagination looped")
+        yield from paginate(self._requester, first, search_id=search_id, page_size=size, max_results=max_results)
 
     # -- CSV export -----------------------------------------------------------------------------------------
 
@@ -493,11 +431,3 @@ def _check_page_size(page_size: int) -> int:
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 100:
         raise SixtyfourConfigError(f"page_size must be an integer from 1 to 100, got {page_size!r}")
     return page_size
-
-
-def _cursor_expired(err: SixtyfourAPIError) -> bool:
-    return err.status_code == 410 or (err.status_code in (400, 404) and "expired" in err.detail.lower())
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
