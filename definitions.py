@@ -9,15 +9,13 @@ the API, with synthetic data) is started and used, and the logs say so. The lead
     dagster dev -f definitions.py
 """
 
-import logging
 import os
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_sixtyfour import SixtyfourResource, SixtyfourSearch, build_sixtyfour_assets, build_sixtyfour_schedules
-
-logger = logging.getLogger("dagster_sixtyfour.demo")
+from dagster_sixtyfour import SixtyfourSearch, build_sixtyfour_assets, build_sixtyfour_schedules
+from dagster_sixtyfour.sandbox.embedded import resource_from_env
 
 SEARCHES = [
     SixtyfourSearch(
@@ -42,27 +40,11 @@ SEARCHES = [
 ]
 
 
-def sixtyfour_resource() -> SixtyfourResource:
-    """The real API when ``SIXTYFOUR_API_KEY`` is set, else the embedded sandbox."""
-    if os.environ.get("SIXTYFOUR_API_KEY"):
-        return SixtyfourResource(
-            api_key=dg.EnvVar("SIXTYFOUR_API_KEY"),
-            base_url=os.environ.get("SIXTYFOUR_BASE_URL", "https://api.sixtyfour.ai"),
-        )
-    from dagster_sixtyfour.sandbox import SandboxServer
-
-    sandbox = SandboxServer(seed=64).start()
-    logger.warning(
-        "SIXTYFOUR_API_KEY is not set: using the embedded Sixtyfour sandbox at %s (synthetic data)", sandbox.base_url
-    )
-    return SixtyfourResource(api_key=sandbox.api_key, base_url=sandbox.base_url, poll_interval=0.2)
-
-
 defs = dg.Definitions(
     assets=build_sixtyfour_assets(searches=SEARCHES),
     schedules=build_sixtyfour_schedules(SEARCHES),
     resources={
-        "sixtyfour": sixtyfour_resource(),
+        "sixtyfour": resource_from_env(),
         "duckdb": DuckDBResource(database=os.environ.get("SIXTYFOUR_DUCKDB_PATH", "leads.duckdb")),
     },
 )

@@ -65,3 +65,27 @@ def test_resource_runs_a_sandbox_search_in_a_materialization() -> None:
         materialization = result.asset_materializations_for_node("berlin_cfos")[0]
         assert materialization.metadata["dagster/row_count"].value == 40
         assert sandbox.stats.tasks_created == 1
+
+
+def test_resource_from_env_uses_the_sandbox_without_a_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dagster_sixtyfour.sandbox.embedded import resource_from_env
+
+    monkeypatch.delenv("SIXTYFOUR_API_KEY", raising=False)
+    resource = resource_from_env()
+    assert resource.base_url.startswith("http://127.0.0.1:")
+    assert "embedded Sixtyfour sandbox" in caplog.text
+    with resource.get_client() as client:
+        assert client.get_status  # a working client against the loopback server
+        assert client.start_search("CFOs in Rome", search_id="x", output_mode="query_only").task_id
+
+
+def test_resource_from_env_uses_the_real_api_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster_sixtyfour.sandbox.embedded import resource_from_env
+
+    monkeypatch.setenv("SIXTYFOUR_API_KEY", "sk-live-abcdef")
+    monkeypatch.setenv("SIXTYFOUR_BASE_URL", "https://api.example.test")
+    resource = resource_from_env()
+    assert resource.base_url == "https://api.example.test"
+    assert "sk-live-abcdef" not in repr(resource)
