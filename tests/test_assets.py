@@ -364,3 +364,24 @@ def test_partitioned_example_definitions_load() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert int(result.stdout.strip().splitlines()[-1]) >= 2
+
+
+def test_decorator_form_runs_the_selected_searches(sandbox: SandboxServer, db: Path) -> None:
+    from dagster_sixtyfour import run_sixtyfour_searches, sixtyfour_assets
+
+    other = SixtyfourSearch(name="ctos", query="CTOs in Porto", max_results=60)
+
+    @sixtyfour_assets(searches=[PEOPLE, other], retry_policy=NO_DELAY)
+    def my_searches(context: dg.AssetExecutionContext, sixtyfour: SixtyfourResource, duckdb: DuckDBResource) -> Any:
+        yield from run_sixtyfour_searches(context, sixtyfour=sixtyfour, database=duckdb.database)
+
+    lead_tables = [d for d in assets(PEOPLE, other) if not d.node_def.name.startswith("sixtyfour_search_")]
+    result = dg.materialize(
+        [my_searches, *lead_tables],
+        resources=resources(sandbox, db),
+        selection=["sixtyfour/search/ctos", "sixtyfour/people"],
+    )
+    assert result.success
+    assert sandbox.stats.tasks_created == 1  # only the selected search ran
+    assert count(db, "SELECT count(DISTINCT spec_name) FROM sixtyfour.searches") == 1
+    assert count(db, "SELECT count(*) FROM sixtyfour.people") > 0
