@@ -127,6 +127,7 @@ def build_sixtyfour_assets(
     sixtyfour_resource_key: str = "sixtyfour",
     duckdb_resource_key: str = "duckdb",
     max_rejected_ratio: float = 0.2,
+    backfill_policy: dg.BackfillPolicy | None = None,
 ) -> list[dg.AssetsDefinition | dg.AssetChecksDefinition]:
     """Builds the search assets, the lead-table assets and their checks.
 
@@ -144,6 +145,8 @@ def build_sixtyfour_assets(
         sixtyfour_resource_key: Key of the :class:`SixtyfourResource`.
         duckdb_resource_key: Key of the ``dagster_duckdb.DuckDBResource`` holding the lead tables.
         max_rejected_ratio: Bound of the rejected-row ratio check.
+        backfill_policy: Backfill policy of the partitioned search assets (default: Dagster's, one run per
+            partition).
 
     Returns:
         The asset and check definitions, for ``dg.Definitions(assets=..., asset_checks=...)`` or ``materialize``.
@@ -171,7 +174,7 @@ def build_sixtyfour_assets(
         out.append(
             _search_asset(
                 search, spec, key, partitions_def, pool, retry_policy, op_tags, resources,
-                sixtyfour_resource_key, duckdb_resource_key,
+                sixtyfour_resource_key, duckdb_resource_key, backfill_policy,
             )
         )  # fmt: skip
 
@@ -216,6 +219,7 @@ def _search_asset(
     resources: set[str],
     sixtyfour_key: str,
     duckdb_key: str,
+    backfill_policy: dg.BackfillPolicy | None,
 ) -> dg.AssetsDefinition:
     if search.partitioned and partitions_def is None:
         raise dg.DagsterInvalidDefinitionError(
@@ -230,6 +234,7 @@ def _search_asset(
         retry_policy=retry_policy,
         op_tags=op_tags,
         required_resource_keys=resources,
+        backfill_policy=backfill_policy if partitions_def is not None else None,
     )
     def search_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult[Any]:
         sixtyfour = getattr(context.resources, sixtyfour_key)

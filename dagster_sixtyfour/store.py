@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
@@ -31,6 +32,7 @@ logger = logging.getLogger("dagster_sixtyfour")
 
 LEAD_TABLES = {"people": "people", "company": "companies"}
 _MERGE_FILES = {"people": "merge_people.sql", "company": "merge_companies.sql"}
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|[KMGT]i?B)$", re.IGNORECASE)
 _LOCK_HINT = (
     "Another process or connection holds this DuckDB file. Serialize writers: give the assets a Dagster pool "
     "with a limit of 1 per database file (pool='duckdb:<file>'), or run one job at a time."
@@ -106,6 +108,9 @@ class LeadStore:
         database: A DuckDB file path, or a ``dagster_duckdb.DuckDBResource``.
         schema: The schema holding the tables (validated: letters, digits, underscores).
         lock_timeout: Seconds to wait for a locked database file before failing.
+        memory_limit: DuckDB ``memory_limit`` while merging (past it DuckDB spills to ``<file>.tmp``), so a
+            large search merges in bounded memory; ``None`` keeps DuckDB's own (80% of RAM) or the one in the
+            ``DuckDBResource``'s ``connection_config``, which always wins.
         now: Current time for ``seen_at`` when a search has no completion time.
         before_commit: Called with the connection just before COMMIT (fault injection in tests).
 
@@ -129,6 +134,7 @@ class LeadStore:
         *,
         schema: str = "sixtyfour",
         lock_timeout: float = 60.0,
+        memory_limit: str | None = "256MB",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = utc_now,
@@ -144,6 +150,10 @@ class LeadStore:
         else:
             raise SixtyfourConfigError("database must be a file path or a dagster_duckdb.DuckDBResource")
         self.lock_timeout = lock_timeout
+        configured = getattr(self._resource, "connection_config", None) or {}
+        if memory_limit is not None and not _MEMORY_LIMIT.match(memory_limit):
+            raise SixtyfourConfigError(f"memory_limit must look like '256MB' or '2GiB', got {memory_limit!r}")
+        self.memory_limit = None if "memory_limit" in configured else memory_limit
         self._clock, self._sleep, self._now = clock, sleep, now
         self._before_commit = before_commit
         self._ready = False
@@ -226,7 +236,7 @@ class LeadStore:
             con.execute(render("views.sql", self.schema))
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         self._ready = True
 
@@ -253,6 +263,8 @@ class LeadStore:
         params = {"task_id": search.task_id, "seen_at": when, "mode": search.mode}
         with self.connect() as con:
             self._ensure(con)
+            if self.memory_limit is not None:  # validated in __init__: digits and a unit, safe as a literal
+                con.execute(f"SET memory_limit = '{self.memory_limit}'")
             con.execute("BEGIN TRANSACTION")
             try:
                 counts = self._merge(con, search, frames, params)
@@ -260,7 +272,12 @@ class LeadStore:
                     self._before_commit(con)
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                _rollback(con)
+                if isinstance(exc, duckdb.Error) and "could not set lock" in str(exc).lower():
+                    raise LeadStoreLockedError(
+                        f"Merging task {search.task_id} was rolled back: another process holds {self.database}. "
+                        f"DuckDB said: {exc}. {_LOCK_HINT}"
+                    ) from exc
                 if isinstance(exc, duckdb.Error):
                     raise LeadStoreError(
                         f"Merging task {search.task_id} into {self.schema}.{LEAD_TABLES[search.mode]} failed and was "
@@ -289,10 +306,8 @@ class LeadStore:
         con.register("staged_schema", staged.to_arrow())
         con.execute("CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT * FROM staged_schema")
         con.unregister("staged_schema")
-        for frame in frames:
-            con.register("incoming", frame.select(staged.columns).to_arrow())
-            con.execute("INSERT INTO staged_rows SELECT * FROM incoming")
-            con.unregister("incoming")
+        for frame in frames:  # a relation over each Arrow batch: register() kept every batch alive until close
+            con.from_arrow(frame.select(staged.columns).to_arrow()).insert_into("staged_rows")
         key = "lead_key" if search.mode == "people" else "company_key"
         fetched, rejected = _one(con, f"SELECT count(*), count(*) FILTER (WHERE {key} IS NULL) FROM staged_rows")
         inserted = updated = unchanged = 0
@@ -324,6 +339,13 @@ class LeadStore:
         """Runs a read query on a read-only connection and returns a polars frame."""
         with self.connect(read_only=True) as con:
             return cast(pl.DataFrame, con.sql(sql, params=params).pl())
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Rolls back if a transaction is still open: a failed COMMIT has already ended it, and the error to
+    report is the COMMIT's, not the ROLLBACK's."""
+    with suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, ...]:

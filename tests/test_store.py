@@ -365,3 +365,31 @@ def test_store_accepts_a_dagster_duckdb_resource(db: Path) -> None:
     counts = store.merge(SearchRecord(task_id="t", mode="people"), [people_frame([{"publicId": "a"}])], seen_at=T0)
     assert counts.inserted == 1
     assert LeadStore(db).query("SELECT lead_key FROM sixtyfour.people").rows() == [("a",)]
+
+
+def test_D4_a_failed_commit_is_reported_not_masked_by_the_rollback(db: Path) -> None:
+    def commit_then_fail(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("COMMIT")  # the transaction is over when the error comes, as after a failed COMMIT
+        raise duckdb.IOException("disk went away")
+
+    store = LeadStore(db, before_commit=commit_then_fail)
+    with pytest.raises(LeadStoreError, match="disk went away"):
+        store.merge(SearchRecord(task_id="t1", mode="people"), [people_frame([{"publicId": "ada-l"}])], seen_at=T0)
+
+
+def test_merge_memory_limit_is_set_validated_and_yields_to_the_resource(db: Path) -> None:
+    from dagster_duckdb import DuckDBResource
+
+    seen: list[str] = []
+    store = LeadStore(
+        db,
+        memory_limit="64MB",
+        before_commit=lambda con: seen.append(str(con.execute("SELECT current_setting('memory_limit')").fetchone())),
+    )
+    store.merge(SearchRecord(task_id="t1", mode="people"), [people_frame([{"publicId": "ada-l"}])], seen_at=T0)
+    assert seen == ["('61.0 MiB',)"]  # DuckDB shows 64 MB in MiB
+    with pytest.raises(SixtyfourConfigError, match="memory_limit"):
+        LeadStore(db, memory_limit="64MB'; DROP TABLE x; --")
+    configured = DuckDBResource(database=str(db), connection_config={"memory_limit": "1GB"})
+    assert LeadStore(configured).memory_limit is None
+    assert LeadStore(DuckDBResource(database=str(db))).memory_limit == "256MB"
