@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -23,6 +24,7 @@ from typing import Any, cast
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from dagster_sixtyfour._sql import quote_identifier, render, statements
 from dagster_sixtyfour.errors import LeadStoreError, LeadStoreLockedError, SixtyfourConfigError
@@ -302,12 +304,33 @@ class LeadStore:
         if done is not None:
             fetched, rejected, keys = (int(v) for v in done)
             return MergeCounts(fetched, 0, 0, keys, rejected, fetched - rejected - keys, already_merged=True)
-        staged = pl.DataFrame(schema=PEOPLE_SCHEMA if search.mode == "people" else COMPANY_SCHEMA)
-        con.register("staged_schema", staged.to_arrow())
-        con.execute("CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT * FROM staged_schema")
-        con.unregister("staged_schema")
-        for frame in frames:  # a relation over each Arrow batch: register() kept every batch alive until close
-            con.from_arrow(frame.select(staged.columns).to_arrow()).insert_into("staged_rows")
+        with self._staged(con, search.mode, frames):
+            return self._merge_staged(con, search, params)
+
+    @contextmanager
+    def _staged(self, con: duckdb.DuckDBPyConnection, mode: str, frames: Iterable[pl.DataFrame]) -> Iterator[None]:
+        """Writes the frames to a Parquet file, batch by batch, and exposes it as the temp view ``staged_rows``.
+
+        The batches never sit in DuckDB's memory or the process's at once: a million-row CSV export merges in
+        bounded memory. The file lives in a temporary folder next to the database and is removed afterwards.
+        """
+        schema = pl.DataFrame(schema=PEOPLE_SCHEMA if mode == "people" else COMPANY_SCHEMA).to_arrow().schema
+        near = None if self.database == ":memory:" else Path(self.database).resolve().parent
+        with tempfile.TemporaryDirectory(prefix=".sixtyfour-stage-", dir=near) as folder:
+            path = Path(folder) / "staged.parquet"
+            with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+                for frame in frames:
+                    writer.write_table(frame.select(schema.names).to_arrow().cast(schema))
+            literal = str(path).replace("'", "''")  # our own temporary path, quoted as a SQL string literal
+            con.execute(f"CREATE OR REPLACE TEMP VIEW staged_rows AS SELECT * FROM read_parquet('{literal}')")
+            try:
+                yield
+            finally:
+                con.execute("DROP VIEW IF EXISTS staged_rows")
+
+    def _merge_staged(
+        self, con: duckdb.DuckDBPyConnection, search: SearchRecord, params: Mapping[str, Any]
+    ) -> MergeCounts:
         key = "lead_key" if search.mode == "people" else "company_key"
         fetched, rejected = _one(con, f"SELECT count(*), count(*) FILTER (WHERE {key} IS NULL) FROM staged_rows")
         inserted = updated = unchanged = 0
@@ -318,7 +341,6 @@ class LeadStore:
                 inserted, updated, unchanged = (int(v) for v in result.fetchone() or (0, 0, 0))
         batch = _one(con, "SELECT count(*) FROM batch")[0]
         con.execute("DROP TABLE IF EXISTS batch")
-        con.execute("DROP TABLE IF EXISTS staged_rows")
         counts = MergeCounts(fetched, inserted, updated, unchanged, rejected, duplicates=fetched - rejected - batch)
         self._record(con, search, counts, params["seen_at"])
         return counts

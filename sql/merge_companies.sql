@@ -1,6 +1,6 @@
 -- Merge one search's company rows into {schema}.companies, with lineage and quarantine.
 -- LeadStore runs these statements in order inside ONE explicit transaction, after the search's frames were
--- appended to the connection-local temp table staged_rows. Bound parameters: $task_id, $seen_at, $mode.
+-- appended to the connection-local temp view staged_rows (a Parquet file of the batches). Bound parameters: $task_id, $seen_at, $mode.
 
 -- name: lineage_clear
 DELETE FROM {schema}.search_results WHERE task_id = $task_id;

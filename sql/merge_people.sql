@@ -1,6 +1,6 @@
 -- Merge one search's people rows into {schema}.people, with lineage, quarantine and SCD2 history.
 -- LeadStore runs these statements in order inside ONE explicit transaction (BEGIN ... COMMIT), after the
--- search's frames were appended to the connection-local temp table staged_rows.
+-- search's frames were written to a Parquet file read through the temp view staged_rows.
 -- Bound parameters: $task_id, $seen_at (TIMESTAMPTZ of the search), $mode.
 
 -- name: lineage_clear

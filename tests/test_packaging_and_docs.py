@@ -99,3 +99,71 @@ def test_non_editable_install_finds_its_sql(wheel: Path, tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "1"
+
+
+def readme_blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind} runnable\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def readme_table(heading: str) -> dict[str, str]:
+    """First and second cell of each row of the first table after ``heading``, names without backticks."""
+    text = README.read_text(encoding="utf-8").split(heading, 1)[1]
+    rows: dict[str, str] = {}
+    for line in text.split("\n|---", 1)[1].splitlines()[1:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        names = re.findall(r"`([a-z_]+)`", cells[0])
+        values = cells[1].replace("`", "").split(" / ")
+        for i, name in enumerate(names):  # "`a` / `b` | `1` / `2`" documents two settings
+            rows[name] = values[i] if len(values) == len(names) else " / ".join(values)
+    return rows
+
+
+def test_readme_shell_snippets_run_on_the_sandbox(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    blocks = readme_blocks("bash")
+    assert len(blocks) >= 3
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "examples", work / "examples", ignore=shutil.ignore_patterns("*.duckdb*", "__pycache__"))
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIXTYFOUR_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["DAGSTER_HOME"] = str(home)
+    env["PYTHONPATH"] = str(work / "examples" / "leads_project" / "src")  # as `pip install -e` of the example
+    for block in blocks:
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block], cwd=work, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert proc.returncode == 0, f"README block failed:\n{block}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    for db in (work / "leads.duckdb", work / "examples" / "leads_project" / "leads.duckdb"):
+        with duckdb.connect(str(db), read_only=True) as con:
+            people = con.execute("SELECT count(*) FROM sixtyfour.people").fetchone()
+        assert people and people[0] > 0, db
+
+
+def test_readme_resource_settings_match_the_code() -> None:
+    from dagster_sixtyfour import SixtyfourResource
+
+    documented = readme_table("### Resource settings")
+    fields = SixtyfourResource.model_fields
+    assert set(documented) == set(fields)
+    for name, field in fields.items():
+        expected = "(required)" if field.is_required() else str(field.default)
+        assert documented[name] == expected, name
+
+
+def test_readme_component_attributes_match_the_code() -> None:
+    from dagster_sixtyfour import SixtyfourSearchComponent
+
+    documented = readme_table("| attribute | default | meaning |")
+    assert set(documented) == set(SixtyfourSearchComponent.model_fields)
+    for name, field in SixtyfourSearchComponent.model_fields.items():
+        if field.is_required():
+            assert documented[name] == "(required)", name
+        elif isinstance(field.default, bool | int | float | str):
+            assert documented[name] == str(field.default).lower(), name

@@ -97,8 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"API key: {server.api_key}", flush=True)
         print(f"export SIXTYFOUR_BASE_URL={server.base_url} SIXTYFOUR_API_KEY={server.api_key}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
+        stop = threading.Event()
         try:
-            threading.Event().wait()
+            while not stop.wait(0.5):  # bounded waits: Ctrl-C is seen even when it lands during a request
+                pass
         except KeyboardInterrupt:
             print("stopped", file=sys.stderr)
     return 0
