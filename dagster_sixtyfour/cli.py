@@ -25,7 +25,6 @@ import threading
 import traceback
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -37,7 +36,7 @@ from dagster_sixtyfour._redact import scrub
 from dagster_sixtyfour.client import DEFAULT_BASE_URL, SixtyfourClient, choose_output_mode
 from dagster_sixtyfour.errors import SixtyfourConfigError, SixtyfourError
 from dagster_sixtyfour.frames import iter_csv_frames, rows_to_frame
-from dagster_sixtyfour.models import MODES, OUTPUT_MODES, SearchStatus
+from dagster_sixtyfour.models import MODES, OUTPUT_MODES, SearchStatus, parse_api_time
 from dagster_sixtyfour.store import LEAD_TABLES, LeadStore, SearchRecord
 from dagster_sixtyfour.version import __version__
 
@@ -247,7 +246,7 @@ def _start_and_wait(
     record = SearchRecord(
         task_id=started.task_id, mode=args.mode, query=args.query, search_id=status.search_id,
         client_search_id=client_id, spec_name="cli", output_mode=output_mode, status=status.status,
-        started_at=_time(status.start_time), completed_at=_time(status.close_time),
+        started_at=parse_api_time(status.start_time), completed_at=parse_api_time(status.close_time),
     )  # fmt: skip
     return record, status
 
@@ -296,15 +295,6 @@ def _fetch_pages(
         display.advance(position)
     display.done(f"Fetched {position:,} rows")
     return frames
-
-
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 # -- sandbox -----------------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import polars as pl
 
 from dagster_sixtyfour.client import SixtyfourClient, choose_output_mode, describe_status
 from dagster_sixtyfour.errors import SixtyfourError
-from dagster_sixtyfour.models import SearchStatus, SixtyfourSearch
+from dagster_sixtyfour.models import SearchStatus, SixtyfourSearch, parse_api_time
 from dagster_sixtyfour.resource import SixtyfourResource
 from dagster_sixtyfour.staging import (
     StagedSearch,
@@ -47,15 +46,6 @@ def client_search_id(asset_key: dg.AssetKey, partition_key: str | None, run: Any
     )
     raw = "\x1f".join([asset_key.to_user_string(), partition_key or "", str(origin)])
     return "dg-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def materialize_search(
@@ -91,7 +81,8 @@ def materialize_search(
             record = SearchRecord(
                 task_id=started.task_id, mode=search.mode, query=query, search_id=status.search_id,
                 client_search_id=search_id, spec_name=search.name, output_mode=output_mode, status=status.status,
-                run_id=context.run_id, started_at=_time(status.start_time), completed_at=_time(status.close_time),
+                run_id=context.run_id, started_at=parse_api_time(status.start_time),
+                completed_at=parse_api_time(status.close_time),
             )  # fmt: skip
             staged, pages = _fetch_and_stage(client, search, status, record, staging_dir(database, search.mode))
         except SixtyfourError as err:

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -276,3 +277,13 @@ class SixtyfourSearch:
                 raise SixtyfourConfigError(f"Search {self.name!r} has a {{partition}} placeholder but no partition key")
             return self.query.replace("{partition}", partition_key)
         return self.query
+
+
+def parse_api_time(value: str | None) -> datetime | None:
+    """An ISO-8601 time from the API (``Z`` accepted) as a ``datetime``; ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
