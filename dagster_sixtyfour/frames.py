@@ -438,7 +438,7 @@ def iter_csv_frames(
     path: str | os.PathLike[str],
     mode: str,
     *,
-    batch_size: int = 10_000,
+    batch_size: int = 2_000,
     start_position: int = 0,
     max_field_size: int = 64 * 1024 * 1024,
 ) -> Iterator[pl.DataFrame]:

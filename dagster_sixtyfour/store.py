@@ -24,7 +24,6 @@ from typing import Any, cast
 
 import duckdb
 import polars as pl
-import pyarrow.parquet as pq
 
 from dagster_sixtyfour._sql import quote_identifier, render, statements
 from dagster_sixtyfour.errors import LeadStoreError, LeadStoreLockedError, SixtyfourConfigError
@@ -34,7 +33,9 @@ logger = logging.getLogger("dagster_sixtyfour")
 
 LEAD_TABLES = {"people": "people", "company": "companies"}
 _MERGE_FILES = {"people": "merge_people.sql", "company": "merge_companies.sql"}
-_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|[KMGT]i?B)$", re.IGNORECASE)
+_MEMORY_LIMIT = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|[KMGT]i?B)$", re.IGNORECASE)
+#: How many times a merge that ran out of memory is retried, each time with twice the memory_limit.
+MEMORY_GROWTH = 3
 _LOCK_HINT = (
     "Another process or connection holds this DuckDB file. Serialize writers: give the assets a Dagster pool "
     "with a limit of 1 per database file (pool='duckdb:<file>'), or run one job at a time."
@@ -110,9 +111,10 @@ class LeadStore:
         database: A DuckDB file path, or a ``dagster_duckdb.DuckDBResource``.
         schema: The schema holding the tables (validated: letters, digits, underscores).
         lock_timeout: Seconds to wait for a locked database file before failing.
-        memory_limit: DuckDB ``memory_limit`` while merging (past it DuckDB spills to ``<file>.tmp``), so a
-            large search merges in bounded memory; ``None`` keeps DuckDB's own (80% of RAM) or the one in the
-            ``DuckDBResource``'s ``connection_config``, which always wins.
+        memory_limit: DuckDB ``memory_limit`` a merge starts with (past it DuckDB spills to ``<file>.tmp``), so
+            a large search merges in bounded memory; a merge that still runs out is retried with twice as much,
+            up to three times. ``None`` keeps DuckDB's own (80% of RAM) or the one in the ``DuckDBResource``'s
+            ``connection_config``, which always wins.
         now: Current time for ``seen_at`` when a search has no completion time.
         before_commit: Called with the connection just before COMMIT (fault injection in tests).
 
@@ -136,7 +138,7 @@ class LeadStore:
         *,
         schema: str = "sixtyfour",
         lock_timeout: float = 60.0,
-        memory_limit: str | None = "256MB",
+        memory_limit: str | None = "192MB",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = utc_now,
@@ -265,64 +267,86 @@ class LeadStore:
         params = {"task_id": search.task_id, "seen_at": when, "mode": search.mode}
         with self.connect() as con:
             self._ensure(con)
-            if self.memory_limit is not None:  # validated in __init__: digits and a unit, safe as a literal
-                con.execute(f"SET memory_limit = '{self.memory_limit}'")
-            con.execute("BEGIN TRANSACTION")
-            try:
-                counts = self._merge(con, search, frames, params)
-                if self._before_commit is not None:
-                    self._before_commit(con)
-                con.execute("COMMIT")
-            except BaseException as exc:
-                _rollback(con)
-                if isinstance(exc, duckdb.Error) and "could not set lock" in str(exc).lower():
-                    raise LeadStoreLockedError(
-                        f"Merging task {search.task_id} was rolled back: another process holds {self.database}. "
-                        f"DuckDB said: {exc}. {_LOCK_HINT}"
-                    ) from exc
-                if isinstance(exc, duckdb.Error):
-                    raise LeadStoreError(
-                        f"Merging task {search.task_id} into {self.schema}.{LEAD_TABLES[search.mode]} failed and was "
-                        f"rolled back: {exc}"
-                    ) from exc
-                raise
+            done = self._already_merged(con, search)
+            if done is not None:
+                return done
+            with self._staged(con, search.mode, frames):  # files only: nothing is written to DuckDB yet
+                counts = self._merge_in_transaction(con, search, params)
         logger.info("Merged task %s into %s.%s: %s", search.task_id, self.schema, LEAD_TABLES[search.mode], counts)
         return counts
 
-    def _merge(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        search: SearchRecord,
-        frames: Iterable[pl.DataFrame],
-        params: Mapping[str, Any],
+    def _merge_in_transaction(
+        self, con: duckdb.DuckDBPyConnection, search: SearchRecord, params: Mapping[str, Any]
     ) -> MergeCounts:
+        """Runs the merge statements in one transaction; one that runs out of memory is rolled back and run
+        again with twice the ``memory_limit`` (at most :data:`MEMORY_GROWTH` times)."""
+        limit, grown = self.memory_limit, 0
+        while True:
+            if limit is not None:  # validated: digits and a unit, safe as a literal (SET takes no parameters)
+                con.execute(f"SET memory_limit = '{limit}'")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                counts = self._already_merged(con, search) or self._merge_staged(con, search, params)
+                if self._before_commit is not None:
+                    self._before_commit(con)
+                con.execute("COMMIT")
+                return counts
+            except BaseException as exc:
+                _rollback(con)
+                if isinstance(exc, duckdb.OutOfMemoryException) and limit is not None and grown < MEMORY_GROWTH:
+                    limit, grown = _doubled(limit), grown + 1
+                    logger.warning("Merge of task %s ran out of memory; retrying with memory_limit %s: %s",
+                                   search.task_id, limit, str(exc).splitlines()[0])  # fmt: skip
+                    continue
+                translated = self._translated(exc, search)
+                if translated is exc:
+                    raise
+                raise translated from exc
+
+    def _translated(self, exc: BaseException, search: SearchRecord) -> BaseException:
+        if isinstance(exc, duckdb.Error) and "could not set lock" in str(exc).lower():
+            return LeadStoreLockedError(
+                f"Merging task {search.task_id} was rolled back: another process holds {self.database}. "
+                f"DuckDB said: {exc}. {_LOCK_HINT}"
+            )
+        if isinstance(exc, duckdb.Error):
+            return LeadStoreError(
+                f"Merging task {search.task_id} into {self.schema}.{LEAD_TABLES[search.mode]} failed and was "
+                f"rolled back: {exc}"
+            )
+        return exc
+
+    def _already_merged(self, con: duckdb.DuckDBPyConnection, search: SearchRecord) -> MergeCounts | None:
         done = con.execute(
             f"SELECT rows_fetched, rejected, inserted + updated + unchanged FROM {self._quoted}.searches "
             "WHERE task_id = ?",
             [search.task_id],
         ).fetchone()
-        if done is not None:
-            fetched, rejected, keys = (int(v) for v in done)
-            return MergeCounts(fetched, 0, 0, keys, rejected, fetched - rejected - keys, already_merged=True)
-        with self._staged(con, search.mode, frames):
-            return self._merge_staged(con, search, params)
+        if done is None:
+            return None
+        fetched, rejected, keys = (int(v) for v in done)
+        return MergeCounts(fetched, 0, 0, keys, rejected, fetched - rejected - keys, already_merged=True)
 
     @contextmanager
     def _staged(self, con: duckdb.DuckDBPyConnection, mode: str, frames: Iterable[pl.DataFrame]) -> Iterator[None]:
-        """Writes the frames to a Parquet file, batch by batch, and exposes it as the temp view ``staged_rows``.
+        """Writes the frames to Parquet files, one per batch, and exposes them as the temp view ``staged_rows``.
 
         The batches never sit in DuckDB's memory or the process's at once: a million-row CSV export merges in
-        bounded memory. The file lives in a temporary folder next to the database and is removed afterwards.
+        bounded memory. The files live in a temporary folder next to the database, removed afterwards.
         """
-        schema = pl.DataFrame(schema=PEOPLE_SCHEMA if mode == "people" else COMPANY_SCHEMA).to_arrow().schema
+        schema = PEOPLE_SCHEMA if mode == "people" else COMPANY_SCHEMA
         near = None if self.database == ":memory:" else Path(self.database).resolve().parent
         with tempfile.TemporaryDirectory(prefix=".sixtyfour-stage-", dir=near) as folder:
-            path = Path(folder) / "staged.parquet"
-            with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-                for frame in frames:
-                    writer.write_table(frame.select(schema.names).to_arrow().cast(schema))
-            literal = str(path).replace("'", "''")  # our own temporary path, quoted as a SQL string literal
-            con.execute(f"CREATE OR REPLACE TEMP VIEW staged_rows AS SELECT * FROM read_parquet('{literal}')")
+            files = []
+            for number, frame in enumerate(frames):
+                files.append(Path(folder) / f"{number:08d}.parquet")
+                frame.select(list(schema)).write_parquet(files[-1])
+            if not files:
+                files.append(Path(folder) / "empty.parquet")
+                pl.DataFrame(schema=schema).write_parquet(files[-1])
+            # our own temporary paths, as SQL string literals (a view's definition takes no bound parameters)
+            paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW staged_rows AS SELECT * FROM read_parquet([{paths}])")
             try:
                 yield
             finally:
@@ -361,6 +385,12 @@ class LeadStore:
         """Runs a read query on a read-only connection and returns a polars frame."""
         with self.connect(read_only=True) as con:
             return cast(pl.DataFrame, con.sql(sql, params=params).pl())
+
+
+def _doubled(limit: str) -> str:
+    match = _MEMORY_LIMIT.match(limit)
+    assert match is not None  # validated in LeadStore.__init__
+    return f"{float(match.group(1)) * 2:g}{match.group(2)}"
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

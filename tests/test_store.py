@@ -392,4 +392,24 @@ def test_merge_memory_limit_is_set_validated_and_yields_to_the_resource(db: Path
         LeadStore(db, memory_limit="64MB'; DROP TABLE x; --")
     configured = DuckDBResource(database=str(db), connection_config={"memory_limit": "1GB"})
     assert LeadStore(configured).memory_limit is None
-    assert LeadStore(DuckDBResource(database=str(db))).memory_limit == "256MB"
+    assert LeadStore(DuckDBResource(database=str(db))).memory_limit == "192MB"
+
+
+def test_D4_a_merge_that_runs_out_of_memory_is_retried_with_more(db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rows = [{"publicId": f"p-{i}", "fullName": "x" * 200, "headline": "h" * 100} for i in range(20_000)]
+    with caplog.at_level("WARNING", logger="dagster_sixtyfour"):
+        counts = LeadStore(db, memory_limit="4MB").merge(
+            SearchRecord(task_id="t1", mode="people"), [people_frame(rows)]
+        )
+    assert counts.inserted == 20_000
+    assert any("retrying with memory_limit" in r.getMessage() for r in caplog.records)
+    lineage = LeadStore(db).query("SELECT count(*) AS n FROM sixtyfour.search_results")["n"][0]
+    assert lineage == 20_000  # the attempts that ran out of memory were rolled back whole
+    assert not list(db.parent.glob(".sixtyfour-stage-*"))  # the staged Parquet files are gone
+
+
+def test_D4_a_merge_that_never_fits_fails_after_bounded_retries(db: Path) -> None:
+    rows = [{"publicId": f"p-{i}", "fullName": "x" * 200, "headline": "h" * 100} for i in range(20_000)]
+    with pytest.raises(LeadStoreError, match="Out of Memory"):
+        LeadStore(db, memory_limit="1MB").merge(SearchRecord(task_id="t1", mode="people"), [people_frame(rows)])
+    assert LeadStore(db).query("SELECT count(*) AS n FROM sixtyfour.people")["n"][0] == 0
