@@ -6,7 +6,7 @@ the API, with synthetic data) is started and used, and the logs say so. The lead
 ``SIXTYFOUR_DUCKDB_PATH`` (default ``leads.duckdb`` in the working directory).
 
     dagster asset materialize -f definitions.py --select '*'
-    dagster dev -f definitions.py
+    dagster dev -f definitions.py              # needs dagster-webserver installed
 """
 
 import os
