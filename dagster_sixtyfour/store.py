@@ -365,6 +365,7 @@ class LeadStore:
                 inserted, updated, unchanged = (int(v) for v in result.fetchone() or (0, 0, 0))
         batch = _one(con, "SELECT count(*) FROM batch")[0]
         con.execute("DROP TABLE IF EXISTS batch")
+        con.execute("DROP TABLE IF EXISTS batch_action")
         counts = MergeCounts(fetched, inserted, updated, unchanged, rejected, duplicates=fetched - rejected - batch)
         self._record(con, search, counts, params["seen_at"])
         return counts

@@ -32,15 +32,27 @@ FROM staged_rows
 WHERE lead_key IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY lead_key ORDER BY position DESC) = 1;
 
--- name: counts
+-- name: classify
+-- What the merge does with each deduplicated row, decided once against the table as it was: insert a new key,
+-- update changed attributes, count a sighting of unchanged ones, or only count a search older than the table.
+CREATE OR REPLACE TEMP TABLE batch_action AS
 SELECT
-    count(*) FILTER (WHERE p.lead_key IS NULL) AS inserted,
-    count(*) FILTER (WHERE p.lead_key IS NOT NULL AND p.attributes_hash <> b.attributes_hash
-                     AND p.last_seen_at <= $seen_at) AS updated,
-    count(*) FILTER (WHERE p.lead_key IS NOT NULL AND (p.attributes_hash = b.attributes_hash
-                     OR p.last_seen_at > $seen_at)) AS unchanged
+    b.lead_key,
+    CASE
+        WHEN p.lead_key IS NULL THEN 'insert'
+        WHEN p.last_seen_at > $seen_at THEN 'older'
+        WHEN p.attributes_hash = b.attributes_hash THEN 'seen'
+        ELSE 'update'
+    END AS action
 FROM batch AS b
 LEFT JOIN {schema}.people AS p ON p.lead_key = b.lead_key;
+
+-- name: counts
+SELECT
+    count(*) FILTER (WHERE action = 'insert') AS inserted,
+    count(*) FILTER (WHERE action = 'update') AS updated,
+    count(*) FILTER (WHERE action IN ('seen', 'older')) AS unchanged
+FROM batch_action;
 
 -- name: history_close
 -- A changed title / company / location / seniority ends the current version...
@@ -63,12 +75,26 @@ WHERE NOT EXISTS (
     SELECT 1 FROM {schema}.people_history AS h WHERE h.lead_key = b.lead_key AND h.valid_to IS NULL
 );
 
+-- name: insert
+-- New keys: a plain INSERT streams the batch (a semi-join on the narrow action table), in bounded memory.
+INSERT INTO {schema}.people (
+    lead_key, public_id, linkedin_url, full_name, first_name, last_name, headline, title, company_name,
+    company_id, company_domain, company_linkedin_url, location, seniority, job_function, extra,
+    attributes_hash, first_seen_at, last_seen_at, times_seen, first_task_id, last_task_id, updated_at
+)
+SELECT
+    lead_key, public_id, linkedin_url, full_name, first_name, last_name, headline, title,
+    company_name, company_id, company_domain, company_linkedin_url, location, seniority,
+    job_function, extra, attributes_hash, $seen_at, $seen_at, 1, $task_id, $task_id, $seen_at
+FROM batch
+WHERE lead_key IN (SELECT lead_key FROM batch_action WHERE action = 'insert');
+
 -- name: merge
--- Latest attributes win; a search older than what the table holds only counts the sighting.
+-- Changed attributes are replaced: the latest search wins (an older search is 'older' above, never merged here).
 MERGE INTO {schema}.people AS p
-USING batch AS b
+USING (SELECT * FROM batch WHERE lead_key IN (SELECT lead_key FROM batch_action WHERE action = 'update')) AS b
 ON p.lead_key = b.lead_key
-WHEN MATCHED AND p.last_seen_at <= $seen_at THEN UPDATE SET
+WHEN MATCHED THEN UPDATE SET
     public_id = b.public_id,
     linkedin_url = b.linkedin_url,
     full_name = b.full_name,
@@ -88,16 +114,18 @@ WHEN MATCHED AND p.last_seen_at <= $seen_at THEN UPDATE SET
     attributes_hash = b.attributes_hash,
     last_seen_at = $seen_at,
     last_task_id = $task_id,
+    times_seen = p.times_seen + 1;
+
+-- name: sightings
+-- Unchanged rows only count the sighting (three narrow columns: a re-run of a large search stays cheap); rows
+-- from a search older than the table keep the newer attributes and only move first_seen_at back.
+MERGE INTO {schema}.people AS p
+USING (SELECT lead_key, action FROM batch_action WHERE action IN ('seen', 'older')) AS s
+ON p.lead_key = s.lead_key
+WHEN MATCHED AND s.action = 'seen' THEN UPDATE SET
+    last_seen_at = $seen_at,
+    last_task_id = $task_id,
     times_seen = p.times_seen + 1
 WHEN MATCHED THEN UPDATE SET
     first_seen_at = least(p.first_seen_at, $seen_at),
-    times_seen = p.times_seen + 1
-WHEN NOT MATCHED THEN INSERT (
-    lead_key, public_id, linkedin_url, full_name, first_name, last_name, headline, title, company_name,
-    company_id, company_domain, company_linkedin_url, location, seniority, job_function, extra,
-    attributes_hash, first_seen_at, last_seen_at, times_seen, first_task_id, last_task_id, updated_at
-) VALUES (
-    b.lead_key, b.public_id, b.linkedin_url, b.full_name, b.first_name, b.last_name, b.headline, b.title,
-    b.company_name, b.company_id, b.company_domain, b.company_linkedin_url, b.location, b.seniority,
-    b.job_function, b.extra, b.attributes_hash, $seen_at, $seen_at, 1, $task_id, $task_id, $seen_at
-);
+    times_seen = p.times_seen + 1;
