@@ -193,7 +193,10 @@ def build_sixtyfour_assets(
     if specs:
 
         @dg.multi_asset(
-            name="sixtyfour_lead_tables",
+            # one lead-table step per DuckDB resource: two sets of lead tables in one project need their own names
+            name="sixtyfour_lead_tables"
+            if duckdb_resource_key == "duckdb"
+            else f"sixtyfour_lead_tables_{duckdb_resource_key}",
             specs=specs,
             can_subset=True,
             pool=duckdb_pool,

@@ -164,6 +164,26 @@ def test_scaffolder_writes_a_defs_yaml_that_loads(tmp_path: Path) -> None:
             assert defs.resolve_assets_def(dg.AssetKey.from_user_string("sixtyfour/search/cmos"))
 
 
+def test_two_components_with_their_own_keys_and_files_coexist(sandbox: SandboxServer, tmp_path: Path) -> None:
+    team_b = attributes(sandbox, tmp_path / "b.duckdb", translation={"key_prefix": "team_b"})
+    team_b.update(sixtyfour_resource_key="sixtyfour_b", duckdb_resource_key="duckdb_b")
+    team_b["searches"] = [{"name": "ctos_paris", "query": "CTOs in Paris", "max_results": 40}]
+    with create_defs_folder_sandbox() as project:
+        for name, attrs in (("a", attributes(sandbox, tmp_path / "a.duckdb")), ("b", team_b)):
+            project.scaffold_component(
+                SixtyfourSearchComponent, defs_path=name, defs_yaml_contents={"type": TYPE, "attributes": attrs}
+            )
+        with project.build_all_defs() as defs:
+            result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+                instance=dg.DagsterInstance.ephemeral()
+            )
+            assert result.success
+    for db, table in ((tmp_path / "a.duckdb", "people"), (tmp_path / "b.duckdb", "people")):
+        with duckdb.connect(str(db), read_only=True) as con:
+            row = con.execute(f"select count(*) from sixtyfour.{table}").fetchone()
+        assert row and row[0] > 0, db
+
+
 def test_dg_lists_the_component_through_the_registry_entry_point() -> None:
     import json
     import shutil
