@@ -34,6 +34,9 @@ logger = logging.getLogger("dagster_sixtyfour")
 LEAD_TABLES = {"people": "people", "company": "companies"}
 _MERGE_FILES = {"people": "merge_people.sql", "company": "merge_companies.sql"}
 _MEMORY_LIMIT = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|[KMGT]i?B)$", re.IGNORECASE)
+#: Rows per staged Parquet file (frames are gathered up to this size, so a search of 100-row pages is not
+#: staged as thousands of tiny files).
+STAGE_ROWS = 2_000
 #: How many times a merge that ran out of memory is retried, each time with twice the memory_limit.
 MEMORY_GROWTH = 3
 _LOCK_HINT = (
@@ -337,13 +340,21 @@ class LeadStore:
         schema = PEOPLE_SCHEMA if mode == "people" else COMPANY_SCHEMA
         near = None if self.database == ":memory:" else Path(self.database).resolve().parent
         with tempfile.TemporaryDirectory(prefix=".sixtyfour-stage-", dir=near) as folder:
-            files = []
-            for number, frame in enumerate(frames):
-                files.append(Path(folder) / f"{number:08d}.parquet")
-                frame.select(list(schema)).write_parquet(files[-1])
-            if not files:
-                files.append(Path(folder) / "empty.parquet")
-                pl.DataFrame(schema=schema).write_parquet(files[-1])
+            files: list[Path] = []
+            pending: list[pl.DataFrame] = []  # small frames (one API page each) are written together
+
+            def flush() -> None:
+                files.append(Path(folder) / f"{len(files):08d}.parquet")
+                pl.concat(pending).write_parquet(files[-1])
+                pending.clear()
+
+            for frame in frames:
+                pending.append(frame.select(list(schema)))
+                if sum(f.height for f in pending) >= STAGE_ROWS:
+                    flush()
+            if pending or not files:
+                pending.append(pl.DataFrame(schema=schema))
+                flush()
             # our own temporary paths, as SQL string literals (a view's definition takes no bound parameters)
             paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
             con.execute(f"CREATE OR REPLACE TEMP VIEW staged_rows AS SELECT * FROM read_parquet([{paths}])")
