@@ -413,3 +413,19 @@ def test_D4_a_merge_that_never_fits_fails_after_bounded_retries(db: Path) -> Non
     with pytest.raises(LeadStoreError, match="Out of Memory"):
         LeadStore(db, memory_limit="1MB").merge(SearchRecord(task_id="t1", mode="people"), [people_frame(rows)])
     assert LeadStore(db).query("SELECT count(*) AS n FROM sixtyfour.people")["n"][0] == 0
+
+
+def test_small_frames_are_staged_together_and_the_files_removed(db: Path) -> None:
+    from dagster_sixtyfour.store import STAGE_ROWS
+
+    staged: list[str] = []
+
+    def look(con: duckdb.DuckDBPyConnection) -> None:
+        row = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'staged_rows'").fetchone()
+        staged.append(str(row[0]) if row else "")
+
+    pages = [people_frame([{"publicId": f"p-{page}-{i}"} for i in range(100)]) for page in range(50)]
+    counts = LeadStore(db, before_commit=look).merge(SearchRecord(task_id="t1", mode="people"), pages, seen_at=T0)
+    assert counts.inserted == 5_000
+    assert staged[0].count(".parquet") == -(-5_000 // STAGE_ROWS)  # 3 files of up to 2,000 rows, not 50
+    assert not list(db.parent.glob(".sixtyfour-stage-*"))
