@@ -396,18 +396,43 @@ class SixtyfourClient:
         chosen = output_mode or choose_output_mode(max_results)
         started = self.start_search(query, mode=mode, max_results=max_results, output_mode=chosen, search_id=search_id)
         status = self.wait_for_search(started.task_id, on_progress=on_progress)
-        if chosen == "csv" and status.resource_handle_id:
+        return self.fetch_results(started.task_id, status, mode=mode, max_results=max_results, output_mode=chosen,
+                                  dest=dest)  # fmt: skip
+
+    def fetch_results(
+        self,
+        task_id: str,
+        status: SearchStatus,
+        *,
+        mode: str = "people",
+        max_results: int | None = None,
+        output_mode: str = "query_only",
+        dest: str | Path | None = None,
+    ) -> SearchOutcome:
+        """Fetches a completed search's rows: its CSV export when ``output_mode`` is ``"csv"`` and the status
+        carries a ``resource_handle_id``, else every JSON page.
+
+        Args:
+            task_id: The completed task.
+            status: Its final status, from :meth:`wait_for_search`.
+            dest: Where to write the CSV in the CSV flow (default: a new temporary file).
+
+        Example:
+            >>> status = client.wait_for_search(task_id)  # doctest: +SKIP
+            >>> outcome = client.fetch_results(task_id, status, max_results=100)  # doctest: +SKIP
+        """
+        if output_mode == "csv" and status.resource_handle_id:
             path = Path(dest) if dest else Path(tempfile.mkstemp(prefix="sixtyfour-", suffix=".csv")[1])
             self.download_csv(status.resource_handle_id, path)
-            return SearchOutcome(started.task_id, status.search_id, status, "csv", csv_path=path)
+            return SearchOutcome(task_id, status.search_id, status, "csv", csv_path=path)
         if not status.search_id:
-            raise SixtyfourPaginationError(f"Task {started.task_id} completed without a search_id to page through")
+            raise SixtyfourPaginationError(f"Task {task_id} completed without a search_id to page through")
         rows: list[dict[str, Any]] = []
         pages = 0
         for page in self.iter_pages(status.search_id, mode=mode, max_results=max_results):
             rows.extend(page.rows)
             pages += 1
-        return SearchOutcome(started.task_id, status.search_id, status, "query_only", rows=rows, pages=pages)
+        return SearchOutcome(task_id, status.search_id, status, "query_only", rows=rows, pages=pages)
 
 
 def describe_status(status: SearchStatus) -> str:

@@ -109,21 +109,17 @@ def _progress_logger(context: dg.AssetExecutionContext) -> Any:
 def _fetch_and_stage(
     client: SixtyfourClient, search: SixtyfourSearch, status: SearchStatus, record: SearchRecord, directory: Path
 ) -> tuple[StagedSearch, int]:
-    if record.output_mode == "csv" and status.resource_handle_id:
-        target = csv_download_path(directory, record.task_id)
-        try:
-            client.download_csv(status.resource_handle_id, target)
-            return stage_csv(directory, record, target), 0
-        finally:
-            target.unlink(missing_ok=True)  # moved into place on success; a leftover on failure or cancel
-    if not status.search_id:
-        raise SixtyfourError(f"Task {record.task_id} completed without a search_id to page through")
-    rows: list[dict[str, Any]] = []
-    pages = 0
-    for page in client.iter_pages(status.search_id, mode=search.mode, max_results=search.max_results):
-        rows.extend(page.rows)
-        pages += 1
-    return stage_rows(directory, record, rows), pages
+    target = csv_download_path(directory, record.task_id)
+    try:
+        outcome = client.fetch_results(
+            record.task_id, status, mode=search.mode, max_results=search.max_results,
+            output_mode=record.output_mode or "query_only", dest=target,
+        )  # fmt: skip
+        if outcome.csv_path is not None:
+            return stage_csv(directory, record, outcome.csv_path), 0
+        return stage_rows(directory, record, outcome.rows or []), outcome.pages
+    finally:
+        target.unlink(missing_ok=True)  # moved into place on success; a leftover on failure or cancel
 
 
 def _search_metadata(

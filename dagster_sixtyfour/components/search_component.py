@@ -184,9 +184,10 @@ class SixtyfourSearchComponent(dg.Component, dg.Model, dg.Resolvable):
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         searches = self.build_searches()
         op = self.op
+        translator = _ComponentTranslator(self)
         assets = build_sixtyfour_assets(
             searches=searches,
-            dagster_sixtyfour_translator=_ComponentTranslator(self),
+            dagster_sixtyfour_translator=translator,
             partitions_def=dg.StaticPartitionsDefinition(self.partition_keys) if self.partition_keys else None,
             pool=op.pool,
             retry_policy=op.retry_policy.build() if op.retry_policy else None,
@@ -200,7 +201,7 @@ class SixtyfourSearchComponent(dg.Component, dg.Model, dg.Resolvable):
         )
         return dg.Definitions(
             assets=assets,
-            schedules=build_sixtyfour_schedules(searches, dagster_sixtyfour_translator=_ComponentTranslator(self)),
+            schedules=build_sixtyfour_schedules(searches, dagster_sixtyfour_translator=translator),
             resources={
                 self.sixtyfour_resource_key: self.build_resource(),
                 self.duckdb_resource_key: DuckDBResource(database=self.database),
