@@ -341,20 +341,12 @@ class LeadStore:
         near = None if self.database == ":memory:" else Path(self.database).resolve().parent
         with tempfile.TemporaryDirectory(prefix=".sixtyfour-stage-", dir=near) as folder:
             files: list[Path] = []
-            pending: list[pl.DataFrame] = []  # small frames (one API page each) are written together
-
-            def flush() -> None:
+            for batch in _gathered(frames, list(schema), STAGE_ROWS):  # API pages are small: write them together
                 files.append(Path(folder) / f"{len(files):08d}.parquet")
-                pl.concat(pending).write_parquet(files[-1])
-                pending.clear()
-
-            for frame in frames:
-                pending.append(frame.select(list(schema)))
-                if sum(f.height for f in pending) >= STAGE_ROWS:
-                    flush()
-            if pending or not files:
-                pending.append(pl.DataFrame(schema=schema))
-                flush()
+                batch.write_parquet(files[-1])
+            if not files:
+                files.append(Path(folder) / "empty.parquet")
+                pl.DataFrame(schema=schema).write_parquet(files[-1])
             # our own temporary paths, as SQL string literals (a view's definition takes no bound parameters)
             paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
             con.execute(f"CREATE OR REPLACE TEMP VIEW staged_rows AS SELECT * FROM read_parquet([{paths}])")
@@ -397,6 +389,20 @@ class LeadStore:
         """Runs a read query on a read-only connection and returns a polars frame."""
         with self.connect(read_only=True) as con:
             return cast(pl.DataFrame, con.sql(sql, params=params).pl())
+
+
+def _gathered(frames: Iterable[pl.DataFrame], columns: list[str], rows: int) -> Iterator[pl.DataFrame]:
+    """The frames' rows in frames of at least ``rows`` rows (the last may be smaller), in order."""
+    pending: list[pl.DataFrame] = []
+    size = 0
+    for frame in frames:
+        pending.append(frame.select(columns))
+        size += frame.height
+        if size >= rows:
+            yield pl.concat(pending)
+            pending, size = [], 0
+    if pending:
+        yield pl.concat(pending)
 
 
 def _doubled(limit: str) -> str:
